@@ -1,0 +1,208 @@
+/**
+ * Every difference between MySQL/MariaDB, PostgreSQL and SQLite lives here: the knex client
+ * configuration, statement limits and how each engine reports errors. Commands never branch
+ * on the engine.
+ */
+import type {Knex} from 'knex'
+
+import {DatabaseError, DirectorError, RefusedError} from '../errors.js'
+import type {DbTarget, Engine} from './target.js'
+
+interface DbErrorLike {
+  code?: string
+  errno?: number
+  message?: string
+  name?: string
+}
+
+export interface Dialect {
+  readonly engine: Engine
+  /** The knex client configuration for this target. */
+  knexConfig(target: DbTarget): Knex.Config
+  /** Most bind parameters one statement may carry (kept well under the engine's hard limit). */
+  readonly maxBindings: number
+  /** A duplicate primary key or unique index value. */
+  isUniqueViolation(error: unknown): boolean
+  /** A table or column the statement named does not exist. */
+  isMissingSchema(error: unknown): boolean
+  /** The expected failure an engine error stands for (connection, credentials), if any. */
+  classify(error: unknown, where: string): DirectorError | undefined
+}
+
+const CONNECT_TIMEOUT_MS = 10_000
+
+function errorOf(error: unknown): DbErrorLike {
+  return (typeof error === 'object' && error !== null ? error : {}) as DbErrorLike
+}
+
+/** Network failures common to the two server engines. */
+function classifyNetwork(error: DbErrorLike, where: string): DirectorError | undefined {
+  switch (error.code) {
+    case 'ECONNREFUSED': {
+      return new DatabaseError(`Cannot connect to ${where}: connection refused`, ['Is the server running, and is the host and port right?'])
+    }
+
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN': {
+      return new DatabaseError(`Cannot connect to ${where}: host name not found`)
+    }
+
+    case 'ETIMEDOUT':
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH': {
+      return new DatabaseError(`Cannot connect to ${where}: ${error.code}`)
+    }
+
+    case 'ENOENT': {
+      return new DatabaseError(`Cannot connect to ${where}: the socket does not exist`)
+    }
+
+    case 'EACCES': {
+      return new DatabaseError(`Cannot connect to ${where}: permission denied on the socket`)
+    }
+
+    case 'ECONNRESET':
+    case 'PROTOCOL_CONNECTION_LOST': {
+      return new DatabaseError(`Lost the connection to ${where}`)
+    }
+  }
+
+  if (error.name === 'KnexTimeoutError') return new DatabaseError(`Cannot connect to ${where}: timed out`)
+  return undefined
+}
+
+const mysql: Dialect = {
+  classify(error, where) {
+    const e = errorOf(error)
+    switch (e.code) {
+      case 'ER_ACCESS_DENIED_ERROR':
+      case 'ER_ACCESS_DENIED_NO_PASSWORD_ERROR': {
+        return new DatabaseError(`Cannot log in to ${where}: access denied (wrong user or password)`)
+      }
+
+      case 'ER_DBACCESS_DENIED_ERROR':
+      case 'ER_TABLEACCESS_DENIED_ERROR': {
+        return new DatabaseError(`Access denied on ${where}: the user lacks privileges`)
+      }
+
+      case 'ER_BAD_DB_ERROR': {
+        return new DatabaseError(`The database named in ${where} does not exist`)
+      }
+
+      case 'ER_LOCK_WAIT_TIMEOUT':
+      case 'ER_LOCK_DEADLOCK': {
+        return new RefusedError(`The database was busy (${e.code}); nothing from the failed transaction was kept`, ['Run the command again'])
+      }
+    }
+
+    return classifyNetwork(e, where)
+  },
+  engine: 'mysql',
+  isMissingSchema: (error) => ['ER_NO_SUCH_TABLE', 'ER_BAD_FIELD_ERROR'].includes(errorOf(error).code ?? ''),
+  isUniqueViolation: (error) => errorOf(error).code === 'ER_DUP_ENTRY',
+  knexConfig: (target) => ({
+    acquireConnectionTimeout: CONNECT_TIMEOUT_MS + 5000,
+    client: 'mysql2',
+    connection: {
+      charset: 'utf8mb4',
+      connectTimeout: CONNECT_TIMEOUT_MS,
+      database: target.database,
+      host: target.socket ? undefined : target.host,
+      password: target.password,
+      port: target.socket ? undefined : target.port,
+      socketPath: target.socket,
+      ssl: target.ssl ? {} : undefined,
+      supportBigNumbers: true,
+      user: target.user,
+    },
+    pool: {max: 4, min: 0},
+  }),
+  maxBindings: 30_000,
+}
+
+const postgres: Dialect = {
+  classify(error, where) {
+    const e = errorOf(error)
+    switch (e.code) {
+      case '28P01':
+      case '28000': {
+        return new DatabaseError(`Cannot log in to ${where}: authentication failed (wrong user or password)`)
+      }
+
+      case '3D000': {
+        return new DatabaseError(`The database named in ${where} does not exist`)
+      }
+
+      case '42501': {
+        return new DatabaseError(`Access denied on ${where}: the user lacks privileges`)
+      }
+
+      case '40001':
+      case '40P01':
+      case '55P03': {
+        return new RefusedError(`The database was busy (${e.code}); nothing from the failed transaction was kept`, ['Run the command again'])
+      }
+    }
+
+    if (/password authentication failed|no password was provided|client password must be a string/i.test(e.message ?? '')) {
+      return new DatabaseError(`Cannot log in to ${where}: authentication failed (wrong user or password)`)
+    }
+
+    return classifyNetwork(e, where)
+  },
+  engine: 'postgres',
+  isMissingSchema: (error) => ['42P01', '42703'].includes(errorOf(error).code ?? ''),
+  isUniqueViolation: (error) => errorOf(error).code === '23505',
+  knexConfig: (target) => ({
+    acquireConnectionTimeout: CONNECT_TIMEOUT_MS + 5000,
+    client: 'pg',
+    connection: {
+      application_name: 'directorctl',
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+      database: target.database,
+      host: target.socket ?? target.host,
+      password: target.password,
+      port: target.port,
+      ssl: target.ssl ? {rejectUnauthorized: false} : undefined,
+      user: target.user,
+    },
+    pool: {max: 4, min: 0},
+  }),
+  maxBindings: 30_000,
+}
+
+const sqlite: Dialect = {
+  classify(error, where) {
+    const e = errorOf(error)
+    if (e.code === 'SQLITE_CANTOPEN') return new DatabaseError(`Cannot open ${where}`)
+    if (e.code === 'SQLITE_NOTADB' || e.code === 'SQLITE_CORRUPT') return new DatabaseError(`${where} is not a usable SQLite database`)
+    if (e.code === 'SQLITE_READONLY') return new DatabaseError(`${where} is read-only for this user`)
+    if (e.code === 'SQLITE_BUSY') return new RefusedError(`${where} stayed locked by another writer; nothing from the failed transaction was kept`, ['Run the command again'])
+    return undefined
+  },
+  engine: 'sqlite',
+  isMissingSchema: (error) => /no such (table|column)/i.test(errorOf(error).message ?? ''),
+  isUniqueViolation: (error) => /^SQLITE_CONSTRAINT_(UNIQUE|PRIMARYKEY)$/.test(errorOf(error).code ?? ''),
+  knexConfig: (target) => ({
+    client: 'better-sqlite3',
+    connection: {filename: target.filename!},
+    pool: {
+      // Proxies read the same file; wait for their short locks instead of failing at once.
+      afterCreate(conn: {pragma(sql: string): unknown}, done: (err: Error | null, conn: unknown) => void) {
+        conn.pragma('busy_timeout = 10000')
+        done(null, conn)
+      },
+      max: 1,
+      min: 1,
+    },
+    useNullAsDefault: true,
+  }),
+  // SQLITE_MAX_VARIABLE_NUMBER is 32766 since SQLite 3.32.
+  maxBindings: 30_000,
+}
+
+const DIALECTS: Record<Engine, Dialect> = {mysql, postgres, sqlite}
+
+export function dialectFor(engine: Engine): Dialect {
+  return DIALECTS[engine]
+}

@@ -1,0 +1,189 @@
+/**
+ * user_backend, one interface for both modes. A key is what a row is keyed by: the user name
+ * (direct mode) or the user's 16-bit shard (shard mode). Commands ask this interface and do not
+ * test the mode.
+ */
+import type {Knex} from 'knex'
+
+import type {Dialect} from '../db/dialect.js'
+import {KEY_COLUMN, TABLES} from '../db/schema.js'
+import {InputError} from '../errors.js'
+import type {Mode} from '../settings.js'
+import {SHARD_COUNT, shardOf} from './hash.js'
+
+export type Key = string | number
+
+export type AssignOutcome = 'created' | 'moved' | 'unchanged'
+
+export interface AssignResult {
+  key: Key
+  outcome: AssignOutcome
+  /** The backend the proxies routed to before (undefined: none). */
+  from?: number
+  to: number
+  /** Extra rows for the same key that were removed (hazard 3 in lua-director.md). */
+  collapsed: number
+}
+
+export interface MappingRow {
+  key: Key
+  backendId: number
+}
+
+export abstract class Mapping {
+  abstract readonly mode: Mode
+  /** What one key is called in messages: "user" or "shard". */
+  abstract readonly keyNoun: string
+
+  constructor(
+    protected readonly knex: Knex,
+    protected readonly dialect: Dialect,
+  ) {}
+
+  get column(): 'user' | 'user_hash' {
+    return KEY_COLUMN[this.mode]
+  }
+
+  /** The key a (normalized) user name is stored under. */
+  abstract keyOf(user: string): Key
+
+  /** Keys are whole numbers in shard mode. */
+  abstract parseKey(text: string): Key
+
+  describe(key: Key): string {
+    return `${this.keyNoun} ${key}`
+  }
+
+  /**
+   * The backend ids of every row for `key`, in the order the published script reads them;
+   * the script routes by the last one.
+   */
+  async rowsOf(key: Key, db: Knex | Knex.Transaction = this.knex): Promise<number[]> {
+    const rows = await db(TABLES.backends)
+      .join(TABLES.mapping, `${TABLES.backends}.id`, `${TABLES.mapping}.backend_id`)
+      .where(`${TABLES.mapping}.${this.column}`, key)
+      .select(`${TABLES.backends}.id as bid`)
+    return rows.map((r: {bid: number | string}) => Number(r.bid))
+  }
+
+  /** Where the proxies route `key` today (the script keeps the last row), or undefined. */
+  async routeOf(key: Key, db: Knex | Knex.Transaction = this.knex): Promise<number | undefined> {
+    return (await this.rowsOf(key, db)).at(-1)
+  }
+
+  /** Rows per backend id (includes ids that have no backend row). */
+  async countsByBackend(db: Knex | Knex.Transaction = this.knex): Promise<Map<number, number>> {
+    const rows = await db(TABLES.mapping).select('backend_id').count({n: '*'}).groupBy('backend_id')
+    return new Map(rows.map((r) => [Number((r as {backend_id: number | string}).backend_id), Number(r.n)]))
+  }
+
+  async countFor(backendId: number): Promise<number> {
+    const row = await this.knex(TABLES.mapping).where('backend_id', backendId).count({n: '*'}).first()
+    return Number(row?.n ?? 0)
+  }
+
+  /**
+   * Point `key` at `backendId`. An existing row is moved with one UPDATE (never a delete and
+   * insert: a proxy would assign a random backend in the gap); extra rows for the same key are
+   * then removed in the same transaction.
+   */
+  async assign(key: Key, backendId: number): Promise<AssignResult> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.knex.transaction((trx) => this.assignIn(trx, key, backendId))
+      } catch (error) {
+        // A proxy inserted the same key between our read and our INSERT: read again and move it.
+        if (attempt < 3 && this.dialect.isUniqueViolation(error)) continue
+        throw error
+      }
+    }
+  }
+
+  protected async assignIn(trx: Knex.Transaction, key: Key, backendId: number): Promise<AssignResult> {
+    const rows = await this.rawRows(trx, key)
+    const from = (await this.rowsOf(key, trx)).at(-1) ?? rows.at(-1)
+    if (rows.length === 0) {
+      await trx(TABLES.mapping).insert({backend_id: backendId, [this.column]: key})
+      return {collapsed: 0, key, outcome: 'created', to: backendId}
+    }
+
+    let outcome: AssignOutcome = 'unchanged'
+    if (!rows.includes(backendId)) {
+      const moving = from ?? rows[0]
+      await trx(TABLES.mapping).where({backend_id: moving, [this.column]: key}).update({backend_id: backendId})
+      outcome = 'moved'
+    } else if (from !== backendId) {
+      outcome = 'moved'
+    }
+
+    const collapsed = await trx(TABLES.mapping).where(this.column, key).whereNot('backend_id', backendId).delete()
+    return {collapsed, from, key, outcome, to: backendId}
+  }
+
+  /** Every backend_id stored for the key, including ids with no backend row. */
+  private async rawRows(db: Knex | Knex.Transaction, key: Key): Promise<number[]> {
+    const query = db(TABLES.mapping).where(this.column, key).select('backend_id')
+    if (this.dialect.engine !== 'sqlite') query.forUpdate()
+    return (await query).map((r: {backend_id: number | string}) => Number(r.backend_id))
+  }
+
+  /** Remove every row of `key`; returns how many there were. */
+  async unassign(key: Key): Promise<number> {
+    return this.knex(TABLES.mapping).where(this.column, key).delete()
+  }
+
+  /** One page of rows, ordered by key, after `after` (keyset pagination for large tables). */
+  async page(options: {backendId?: number; after?: Key; limit: number}): Promise<MappingRow[]> {
+    const query = this.knex(TABLES.mapping).select('backend_id', this.column).orderBy(this.column).limit(options.limit)
+    if (options.backendId !== undefined) query.where('backend_id', options.backendId)
+    if (options.after !== undefined) query.where(this.column, '>', options.after)
+    return (await query).map((r: Record<string, unknown>) => ({backendId: Number(r.backend_id), key: this.castKey(r[this.column])}))
+  }
+
+  protected abstract castKey(value: unknown): Key
+}
+
+export class DirectMapping extends Mapping {
+  readonly keyNoun = 'user'
+  readonly mode = 'direct'
+
+  keyOf(user: string): Key {
+    return user
+  }
+
+  parseKey(text: string): Key {
+    return text
+  }
+
+  protected castKey(value: unknown): Key {
+    return String(value)
+  }
+}
+
+export class ShardMapping extends Mapping {
+  readonly keyNoun = 'shard'
+  readonly mode = 'shard'
+
+  keyOf(user: string): Key {
+    return shardOf(user)
+  }
+
+  parseKey(text: string): Key {
+    const n = Number(text)
+    if (!/^\d+$/.test(text.trim()) || n >= SHARD_COUNT) throw new InputError(`Invalid shard ${JSON.stringify(text)}: a shard is a whole number from 0 to ${SHARD_COUNT - 1}`)
+    return n
+  }
+
+  /** Shard mode has a fixed key space: 65536 shards. */
+  get keySpace(): number {
+    return SHARD_COUNT
+  }
+
+  protected castKey(value: unknown): Key {
+    return Number(value)
+  }
+}
+
+export function mappingFor(mode: Mode, knex: Knex, dialect: Dialect): Mapping {
+  return mode === 'direct' ? new DirectMapping(knex, dialect) : new ShardMapping(knex, dialect)
+}
