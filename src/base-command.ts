@@ -233,7 +233,10 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       process.stderr.write(`${this.redact(failure.stack)}\n`)
     }
 
-    throw new Errors.CLIError(message, {exit: failure.exit, suggestions: failure.suggestions.map((s) => this.redact(s))})
+    // One line per fact, unwrapped, so that cron mail and log greps see the whole message.
+    process.stderr.write(`Error: ${message}\n`)
+    for (const suggestion of failure.suggestions) process.stderr.write(`Hint: ${this.redact(suggestion)}\n`)
+    this.exit(failure.exit)
   }
 
   protected async finally(error: Error | undefined): Promise<void> {

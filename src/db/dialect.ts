@@ -6,6 +6,7 @@
 import type {Knex} from 'knex'
 
 import {DatabaseError, DirectorError, RefusedError} from '../errors.js'
+import {ImmediateSqliteClient} from './sqlite-client.js'
 import type {DbTarget, Engine} from './target.js'
 
 interface DbErrorLike {
@@ -184,7 +185,7 @@ const sqlite: Dialect = {
   isMissingSchema: (error) => /no such (table|column)/i.test(errorOf(error).message ?? ''),
   isUniqueViolation: (error) => /^SQLITE_CONSTRAINT_(UNIQUE|PRIMARYKEY)$/.test(errorOf(error).code ?? ''),
   knexConfig: (target) => ({
-    client: 'better-sqlite3',
+    client: ImmediateSqliteClient as unknown as typeof Knex.Client,
     connection: {filename: target.filename!},
     pool: {
       // Proxies read the same file; wait for their short locks instead of failing at once.

@@ -57,9 +57,11 @@ export function parseDbUrl(url: string, cwd = process.cwd()): DbTarget {
   if (!match || !engine) throw invalid('it must start with sqlite:, mysql://, mariadb://, postgres:// or postgresql://')
   if (engine === 'sqlite') return parseSqlite(match[2], cwd)
 
+  // user@/db (a socket, no host) is not a WHATWG URL; parse it with a placeholder host.
+  const emptyHost = /^[a-z0-9]+:\/\/[^/?#]*@(?=\/)/i.test(url.trim())
   let parsed: URL
   try {
-    parsed = new URL(url.trim())
+    parsed = new URL(emptyHost ? url.trim().replace('@/', '@placeholder.invalid/') : url.trim())
   } catch {
     throw invalid('it is not a well-formed URL')
   }
@@ -71,7 +73,7 @@ export function parseDbUrl(url: string, cwd = process.cwd()): DbTarget {
   const target: DbTarget = {
     database,
     engine,
-    host: parsed.hostname ? decodeURIComponent(parsed.hostname).replace(/^\[(.*)\]$/, '$1') : undefined,
+    host: parsed.hostname && !emptyHost ? decodeURIComponent(parsed.hostname).replace(/^\[(.*)\]$/, '$1') : undefined,
     user: parsed.username ? decodeURIComponent(parsed.username) : undefined,
   }
   if (parsed.port) target.port = Number(parsed.port)
