@@ -7,6 +7,7 @@ import {createInterface} from 'node:readline/promises'
 import {Args, Command, Errors, Flags, type Interfaces} from '@oclif/core'
 
 import type {Connection} from './db/connection.js'
+import {kickEverywhere, type KickResult} from './doveadm/client.js'
 import {RunLock} from './db/lock.js'
 import {normalizeUser} from './director/user.js'
 import {recordHistory} from './director/history.js'
@@ -153,6 +154,22 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     await recordHistory(this.openedSession.conn.knex, this.id ?? 'unknown', {argv: this.argv, ...detail})
   }
 
+  /**
+   * Kick users on every configured proxy. Per-proxy results are shown; a proxy that failed
+   * makes the exit code 1 without stopping the others.
+   */
+  protected async kickUsers(users: string[]): Promise<KickResult[]> {
+    const {settings} = this
+    const results = await kickEverywhere(settings.proxies, users, {apiKey: settings.doveadmApiKey, password: settings.doveadmPassword}, settings.doveadmTimeoutMs)
+    for (const r of results) {
+      if (r.ok) this.note(`kick ${users.length === 1 ? users[0] : `${users.length} users`} on ${r.proxy}: ${r.kicked} connection(s) closed`)
+      else this.warning(`kick on ${r.proxy} failed: ${this.redact(r.error ?? 'unknown error')}`)
+    }
+
+    if (results.some((r) => !r.ok)) process.exitCode = EXIT.UNEXPECTED
+    return results
+  }
+
   /** Data for people: stdout, silent under --json. */
   protected out(text = ''): void {
     this.log(text)
@@ -251,3 +268,12 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 }
 
 export const backendArg = (description = 'Backend id or hostname.') => Args.string({description, required: true})
+
+/** Flags of commands that kick users through the proxies' doveadm HTTP API. */
+export const proxyFlags = {
+  proxy: Flags.string({
+    description: 'doveadm HTTP API of a proxy, e.g. http://proxy1:8080 (repeatable; default: proxies: in the config file). The key comes from DIRECTORCTL_DOVEADM_API_KEY or the config file.',
+    helpGroup: 'KICK',
+    multiple: true,
+  }),
+}

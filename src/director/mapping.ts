@@ -25,6 +25,20 @@ export interface AssignResult {
   collapsed: number
 }
 
+/** One row change: create (from null) or move (from the backend the plan saw). */
+export interface Move {
+  key: Key
+  from: number | null
+  to: number
+}
+
+export interface BatchResult {
+  done: Move[]
+  /** Moves whose row was no longer where the plan saw it (a proxy or operator changed it). */
+  skipped: Move[]
+  collapsed: number
+}
+
 export interface MappingRow {
   key: Key
   backendId: number
@@ -127,6 +141,70 @@ export abstract class Mapping {
     return (await query).map((r: {backend_id: number | string}) => Number(r.backend_id))
   }
 
+  /**
+   * Apply moves in one short transaction. A move is one UPDATE guarded by the row still being on
+   * `from`; a create is an INSERT that yields to a row a proxy inserted meanwhile. Whatever
+   * changed under the plan is skipped and reported, never overwritten.
+   */
+  async applyBatch(moves: Move[]): Promise<BatchResult> {
+    return this.knex.transaction(async (trx) => {
+      const result: BatchResult = {collapsed: 0, done: [], skipped: []}
+      const creates = moves.filter((m) => m.from === null)
+      if (creates.length > 0) {
+        await trx(TABLES.mapping)
+          .insert(creates.map((m) => ({backend_id: m.to, [this.column]: m.key})))
+          .onConflict()
+          .ignore()
+        const landed = new Set(
+          (await trx(TABLES.mapping).whereIn(this.column, creates.map((m) => m.key)).select('backend_id', this.column))
+            .map((r: Record<string, unknown>) => `${this.castKey(r[this.column])}\u0000${Number(r.backend_id)}`),
+        )
+        for (const m of creates) (landed.has(`${m.key}\u0000${m.to}`) ? result.done : result.skipped).push(m)
+      }
+
+      for (const m of moves) {
+        if (m.from === null) continue
+        const n = await trx(TABLES.mapping).where({backend_id: m.from, [this.column]: m.key}).update({backend_id: m.to})
+        if (n === 0) {
+          result.skipped.push(m)
+          continue
+        }
+
+        result.done.push(m)
+        result.collapsed += await trx(TABLES.mapping).where(this.column, m.key).whereNot('backend_id', m.to).delete()
+      }
+
+      return result
+    })
+  }
+
+  /**
+   * Where each key's row points (keys without a row are absent). With several rows, the one the
+   * script routes by (the last whose backend exists); a row whose backend is gone counts only
+   * when it is the key's only row, so that a plan can still move it.
+   */
+  async routesOf(keys: Key[]): Promise<Map<Key, number>> {
+    const routes = new Map<Key, number>()
+    const routed = new Set<Key>()
+    for (let i = 0; i < keys.length; i += 5000) {
+      const rows = await this.knex(TABLES.mapping)
+        .leftJoin(TABLES.backends, `${TABLES.backends}.id`, `${TABLES.mapping}.backend_id`)
+        .whereIn(`${TABLES.mapping}.${this.column}`, keys.slice(i, i + 5000))
+        .select(`${TABLES.mapping}.backend_id as bid`, `${TABLES.backends}.id as exists_id`, `${TABLES.mapping}.${this.column} as k`)
+      for (const r of rows) {
+        const key = this.castKey(r.k)
+        if (r.exists_id !== null && r.exists_id !== undefined) {
+          routes.set(key, Number(r.bid))
+          routed.add(key)
+        } else if (!routed.has(key)) {
+          routes.set(key, Number(r.bid))
+        }
+      }
+    }
+
+    return routes
+  }
+
   /** Remove every row of `key`; returns how many there were. */
   async unassign(key: Key): Promise<number> {
     return this.knex(TABLES.mapping).where(this.column, key).delete()
@@ -140,7 +218,7 @@ export abstract class Mapping {
     return (await query).map((r: Record<string, unknown>) => ({backendId: Number(r.backend_id), key: this.castKey(r[this.column])}))
   }
 
-  protected abstract castKey(value: unknown): Key
+  abstract castKey(value: unknown): Key
 }
 
 export class DirectMapping extends Mapping {
@@ -155,7 +233,7 @@ export class DirectMapping extends Mapping {
     return text
   }
 
-  protected castKey(value: unknown): Key {
+  castKey(value: unknown): Key {
     return String(value)
   }
 }
@@ -179,7 +257,7 @@ export class ShardMapping extends Mapping {
     return SHARD_COUNT
   }
 
-  protected castKey(value: unknown): Key {
+  castKey(value: unknown): Key {
     return Number(value)
   }
 }
