@@ -57,6 +57,8 @@ let counter = 0
 
 export interface TestDatabase {
   engine: EngineName
+  /** Database name (server engines) or file (SQLite). */
+  name: string
   /** URL with the test password in it. */
   url: string
   /** The same database without the password (for tests of other password sources). */
@@ -76,6 +78,7 @@ export async function createTestDatabase(engine: EngineName): Promise<TestDataba
       connect: () => connect(parseDbUrl(url), {createSqliteFile: true}),
       drop: async () => rmSync(file, {force: true}),
       engine,
+      name: file,
       url,
       urlWithoutPassword: url,
     }
@@ -103,6 +106,7 @@ export async function createTestDatabase(engine: EngineName): Promise<TestDataba
       }
     },
     engine,
+    name,
     server,
     url,
     urlWithoutPassword,
