@@ -205,6 +205,20 @@ export abstract class Mapping {
     return routes
   }
 
+  /** The first `n` keys of a backend in key order: what a plan moves off it (deterministic). */
+  async firstKeysOf(backendId: number, n: number): Promise<Key[]> {
+    const keys: Key[] = []
+    let after: Key | undefined
+    while (keys.length < n) {
+      const page = await this.page({after, backendId, limit: Math.min(10_000, n - keys.length)})
+      keys.push(...page.map((r) => r.key))
+      if (page.length === 0) break
+      after = page.at(-1)!.key
+    }
+
+    return keys
+  }
+
   /** Remove every row of `key`; returns how many there were. */
   async unassign(key: Key): Promise<number> {
     return this.knex(TABLES.mapping).where(this.column, key).delete()

@@ -3,7 +3,6 @@
  * afterwards no user or shard has two rows, and everything the CLI assigned is where it put it.
  */
 import {strict as assert} from 'node:assert'
-import {spawn} from 'node:child_process'
 import {writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
@@ -12,19 +11,9 @@ import {initSchema, TABLES} from '../../src/db/schema.js'
 import {Backends} from '../../src/director/backends.js'
 import {shardOf} from '../../src/director/hash.js'
 import {mappingFor} from '../../src/director/mapping.js'
-import {ROOT, runCli} from '../helpers/cli.js'
+import {runCli} from '../helpers/cli.js'
 import {forEachEngine} from '../helpers/engines.js'
-
-export function startFakeProxies(url: string, mode: string, count: number, ms: number, users: string[]): Promise<{lookups: number; inserts: number; errors: number}[]> {
-  return Promise.all(Array.from({length: count}, () => new Promise<{lookups: number; inserts: number; errors: number}>((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '--no-warnings', path.join(ROOT, 'test/helpers/fake-proxy.ts'), url, mode, String(ms), ...users], {cwd: ROOT})
-    let out = ''
-    let err = ''
-    child.stdout.on('data', (d) => (out += d))
-    child.stderr.on('data', (d) => (err += d))
-    child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`fake proxy exited ${code}: ${err}`))))
-  })))
-}
+import {startFakeProxies} from '../helpers/proxies.js'
 
 for (const mode of ['direct', 'shard'] as const) {
   forEachEngine(`CLI and simulated proxies at once, ${mode} mode`, ({db}) => {

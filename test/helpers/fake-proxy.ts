@@ -32,7 +32,7 @@ while (Date.now() < deadline) {
       if (found.length > 0) break
       const up = rowsOf(await knex.raw('SELECT backends.id FROM backends WHERE state = 0'))
       if (up.length === 0) break
-      const pick = up[Math.floor(Math.random() * up.length)].id
+      const pick = Number(up[Math.floor(Math.random() * up.length)].id)
       try {
         await knex.raw(`INSERT INTO user_backend (backend_id, ${quoted}) VALUES(?, ?)`, [pick, key])
         stats.inserts++

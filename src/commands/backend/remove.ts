@@ -1,7 +1,10 @@
 import {Flags} from '@oclif/core'
 
-import {backendArg, BaseCommand, writeFlags} from '../../base-command.js'
+import {backendArg} from '../../base-command.js'
 import {TABLES} from '../../db/schema.js'
+import {InputError} from '../../errors.js'
+import {type PlanDocument, PlanCommand, planFlags} from '../../plan-command.js'
+import {planDrain} from '../../plan/placement.js'
 
 export interface BackendRemoveResult {
   id: number
@@ -9,31 +12,44 @@ export interface BackendRemoveResult {
   removed: boolean
   discarded: number
   dryRun: boolean
+  drain?: PlanDocument
 }
 
 const DISCARD_BATCH = 1000
 
-export default class BackendRemove extends BaseCommand<typeof BackendRemove> {
+export default class BackendRemove extends PlanCommand<typeof BackendRemove> {
   static args = {backend: backendArg()}
   static description = `Remove a backend. Refuses (exit 4) while users or shards are mapped to it.
 
-With --discard its mappings are deleted first (the proxies then assign those users anew, at random, on their next login); to move them by weight instead, drain it first with backend:drain.`
+With --drain its users or shards are first moved to the other backends by weight (as backend:drain), then it is removed. With --discard its mappings are deleted instead (the proxies then assign those users anew, at random, on their next login).`
 
   static examples = [
     '<%= config.bin %> <%= command.id %> mail3.example.com',
+    '<%= config.bin %> <%= command.id %> mail3.example.com --drain --yes',
     '<%= config.bin %> <%= command.id %> mail3.example.com --discard --yes',
   ]
 
   static flags = {
-    discard: Flags.boolean({description: 'Delete its mappings first (those users get a random backend on next login).'}),
-    ...writeFlags,
+    discard: Flags.boolean({description: 'Delete its mappings first (those users get a random backend on next login).', exclusive: ['drain']}),
+    drain: Flags.boolean({description: 'Move its mappings to the other backends by weight first, then remove it.'}),
+    ...planFlags,
   }
 
   async run(): Promise<BackendRemoveResult> {
     const session = await this.writeSession()
     const backend = await session.backends.find(this.args.backend)
-    const mapped = await session.mapping.countFor(backend.id)
-    const result = {discarded: 0, dryRun: this.dryRun, hostname: backend.hostname, id: backend.id, removed: false}
+    let mapped = await session.mapping.countFor(backend.id)
+    let drain: PlanDocument | undefined
+    if (mapped > 0 && this.flags.drain) {
+      const plan = planDrain((await session.backends.list()).map((b) => (b.id === backend.id ? {...b, state: 1} : b)), await session.mapping.countsByBackend(), backend.id)
+      if (!this.dryRun) await session.backends.setState(backend.id, false)
+      drain = await this.execute(session, await this.movesFor(session, plan), plan, 'moves')
+      if (this.dryRun) return {discarded: 0, drain, dryRun: true, hostname: backend.hostname, id: backend.id, removed: false}
+      mapped = await session.mapping.countFor(backend.id)
+      if (mapped > 0) throw new InputError(`Backend ${backend.id} still has ${mapped} mapping(s) after draining (changed meanwhile); run again`)
+    }
+
+    const result: BackendRemoveResult = {discarded: 0, drain, dryRun: this.dryRun, hostname: backend.hostname, id: backend.id, removed: false}
     if (this.dryRun) {
       this.out(mapped > 0 && !this.flags.discard
         ? `Would refuse: backend ${backend.id} has ${mapped} ${session.mapping.keyNoun}(s)`
