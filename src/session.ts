@@ -69,8 +69,9 @@ export async function sessionOn(conn: Connection, wantedMode: Mode | undefined, 
 
   notes.push(`mode: ${mode}${wantedMode ? '' : ' (detected)'}`)
   const hasState = 'state' in (await conn.knex(TABLES.backends).columnInfo())
+  const hasMeta = await conn.knex.schema.hasTable(TABLES.backendMeta)
   return {
-    backends: new Backends(conn.knex, conn.dialect, hasState),
+    backends: new Backends(conn.knex, conn.dialect, {hasMeta, hasState}),
     conn,
     hasState,
     mapping: mappingFor(mode, conn.knex, conn.dialect),
@@ -83,4 +84,5 @@ export async function sessionOn(conn: Connection, wantedMode: Mode | undefined, 
 export async function prepareForWrites(session: Session): Promise<void> {
   const created = await ensureToolTables(session.conn.knex)
   for (const change of created) session.notes.push(`${change.what} (the tool's own table)`)
+  if (created.length > 0) Object.assign(session, {backends: new Backends(session.conn.knex, session.conn.dialect, {hasMeta: true, hasState: session.hasState})})
 }

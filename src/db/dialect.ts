@@ -28,9 +28,37 @@ export interface Dialect {
   isMissingSchema(error: unknown): boolean
   /** The expected failure an engine error stands for (connection, credentials), if any. */
   classify(error: unknown, where: string): DirectorError | undefined
+  /** Columns of `table` that carry a UNIQUE index (or key) of their own. */
+  uniqueColumns(knex: Knex, table: string): Promise<string[]>
+  /**
+   * Statements that add a UNIQUE index without a long table lock: MariaDB online DDL,
+   * PostgreSQL CREATE INDEX CONCURRENTLY (outside any transaction), plain SQLite.
+   */
+  createUniqueIndexSql(table: string, column: string, name: string): string[]
+  /** Statements that add backends.state as the scripts need it. */
+  addStateColumnSql(): string[]
+}
+
+/**
+ * Multi-row INSERT ... VALUES (...), (...) in chunks under the bind limit; with `ignore`, rows
+ * that hit a unique key are skipped (INSERT IGNORE / ON CONFLICT DO NOTHING / INSERT OR IGNORE).
+ * knex's own multi-row insert on SQLite uses UNION ALL, which SQLite caps at 500 rows.
+ */
+export async function insertRows(db: Knex | Knex.Transaction, dialect: Dialect, table: string, columns: string[], rows: unknown[][], options: {ignore?: boolean} = {}): Promise<void> {
+  const perStatement = Math.max(1, Math.floor(dialect.maxBindings / columns.length))
+  const head = dialect.engine === 'mysql' && options.ignore ? 'INSERT IGNORE INTO' : dialect.engine === 'sqlite' && options.ignore ? 'INSERT OR IGNORE INTO' : 'INSERT INTO'
+  const tail = dialect.engine === 'postgres' && options.ignore ? ' ON CONFLICT DO NOTHING' : ''
+  const tuple = `(${columns.map(() => '?').join(', ')})`
+  for (let i = 0; i < rows.length; i += perStatement) {
+    const chunk = rows.slice(i, i + perStatement)
+    await db.raw(`${head} ?? (${columns.map(() => '??').join(', ')}) VALUES ${chunk.map(() => tuple).join(', ')}${tail}`, [table, ...columns, ...chunk.flat()] as Knex.RawBinding[])
+  }
 }
 
 const CONNECT_TIMEOUT_MS = 10_000
+
+/** knex prints pool errors itself; ours are classified and reported once, on stderr. */
+const SILENT_LOG = {debug() {}, deprecate() {}, error() {}, warn() {}}
 
 function errorOf(error: unknown): DbErrorLike {
   return (typeof error === 'object' && error !== null ? error : {}) as DbErrorLike
@@ -72,7 +100,14 @@ function classifyNetwork(error: DbErrorLike, where: string): DirectorError | und
   return undefined
 }
 
+function rowsOf(result: unknown, engine: Engine): Record<string, unknown>[] {
+  if (engine === 'postgres') return (result as {rows: Record<string, unknown>[]}).rows
+  if (engine === 'mysql') return (result as [Record<string, unknown>[]])[0]
+  return result as Record<string, unknown>[]
+}
+
 const mysql: Dialect = {
+  addStateColumnSql: () => ['ALTER TABLE backends ADD COLUMN state SMALLINT NOT NULL DEFAULT 0'],
   classify(error, where) {
     const e = errorOf(error)
     switch (e.code) {
@@ -98,6 +133,7 @@ const mysql: Dialect = {
 
     return classifyNetwork(e, where)
   },
+  createUniqueIndexSql: (table, column, name) => [`ALTER TABLE \`${table}\` ADD UNIQUE INDEX \`${name}\` (\`${column}\`), ALGORITHM=INPLACE, LOCK=NONE`],
   engine: 'mysql',
   isMissingSchema: (error) => ['ER_NO_SUCH_TABLE', 'ER_BAD_FIELD_ERROR'].includes(errorOf(error).code ?? ''),
   isUniqueViolation: (error) => errorOf(error).code === 'ER_DUP_ENTRY',
@@ -116,12 +152,25 @@ const mysql: Dialect = {
       supportBigNumbers: true,
       user: target.user,
     },
+    log: SILENT_LOG,
     pool: {max: 4, min: 0},
   }),
   maxBindings: 30_000,
+  async uniqueColumns(knex, table) {
+    const rows = rowsOf(await knex.raw('SHOW INDEX FROM ?? WHERE Non_unique = 0', [table]), 'mysql')
+    return singleColumn(rows.map((r) => ({column: String(r.Column_name), index: String(r.Key_name)})))
+  },
+}
+
+/** Columns that are the only column of some unique index. */
+function singleColumn(entries: {index: string; column: string}[]): string[] {
+  const byIndex = new Map<string, string[]>()
+  for (const e of entries) byIndex.set(e.index, [...(byIndex.get(e.index) ?? []), e.column])
+  return [...byIndex.values()].filter((cols) => cols.length === 1).map((cols) => cols[0])
 }
 
 const postgres: Dialect = {
+  addStateColumnSql: () => ['ALTER TABLE backends ADD COLUMN state SMALLINT NOT NULL DEFAULT 0'],
   classify(error, where) {
     const e = errorOf(error)
     switch (e.code) {
@@ -151,6 +200,8 @@ const postgres: Dialect = {
 
     return classifyNetwork(e, where)
   },
+  // CONCURRENTLY: no lock against the proxies' writes. A failed attempt leaves an invalid index, dropped first.
+  createUniqueIndexSql: (table, column, name) => [`DROP INDEX CONCURRENTLY IF EXISTS "${name}"`, `CREATE UNIQUE INDEX CONCURRENTLY "${name}" ON "${table}" ("${column}")`],
   engine: 'postgres',
   isMissingSchema: (error) => ['42P01', '42703'].includes(errorOf(error).code ?? ''),
   isUniqueViolation: (error) => errorOf(error).code === '23505',
@@ -167,12 +218,24 @@ const postgres: Dialect = {
       ssl: target.ssl ? {rejectUnauthorized: false} : undefined,
       user: target.user,
     },
+    log: SILENT_LOG,
     pool: {max: 4, min: 0},
   }),
   maxBindings: 30_000,
+  async uniqueColumns(knex, table) {
+    const rows = rowsOf(await knex.raw(`
+      SELECT i.relname AS index, a.attname AS column
+        FROM pg_index x
+        JOIN pg_class t ON t.oid = x.indrelid
+        JOIN pg_class i ON i.oid = x.indexrelid
+        JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = ANY(x.indkey)
+       WHERE t.relname = ? AND t.relnamespace = to_regnamespace(current_schema())::oid AND x.indisunique AND x.indisvalid`, [table]), 'postgres')
+    return singleColumn(rows.map((r) => ({column: String(r.column), index: String(r.index)})))
+  },
 }
 
 const sqlite: Dialect = {
+  addStateColumnSql: () => ['ALTER TABLE backends ADD COLUMN state SMALLINT NOT NULL DEFAULT 0'],
   classify(error, where) {
     const e = errorOf(error)
     if (e.code === 'SQLITE_CANTOPEN') return new DatabaseError(`Cannot open ${where}`)
@@ -181,6 +244,7 @@ const sqlite: Dialect = {
     if (e.code === 'SQLITE_BUSY') return new RefusedError(`${where} stayed locked by another writer; nothing from the failed transaction was kept`, ['Run the command again'])
     return undefined
   },
+  createUniqueIndexSql: (table, column, name) => [`CREATE UNIQUE INDEX IF NOT EXISTS "${name}" ON "${table}" ("${column}")`],
   engine: 'sqlite',
   isMissingSchema: (error) => /no such (table|column)/i.test(errorOf(error).message ?? ''),
   isUniqueViolation: (error) => /^SQLITE_CONSTRAINT_(UNIQUE|PRIMARYKEY)$/.test(errorOf(error).code ?? ''),
@@ -196,10 +260,20 @@ const sqlite: Dialect = {
       max: 1,
       min: 1,
     },
+    log: SILENT_LOG,
     useNullAsDefault: true,
   }),
   // SQLITE_MAX_VARIABLE_NUMBER is 32766 since SQLite 3.32.
   maxBindings: 30_000,
+  async uniqueColumns(knex, table) {
+    const entries: {index: string; column: string}[] = []
+    for (const idx of rowsOf(await knex.raw(`PRAGMA index_list("${table}")`), 'sqlite')) {
+      if (Number(idx.unique) !== 1) continue
+      for (const col of rowsOf(await knex.raw(`PRAGMA index_info("${String(idx.name)}")`), 'sqlite')) entries.push({column: String(col.name), index: String(idx.name)})
+    }
+
+    return singleColumn(entries)
+  },
 }
 
 const DIALECTS: Record<Engine, Dialect> = {mysql, postgres, sqlite}

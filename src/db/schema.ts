@@ -127,6 +127,10 @@ export async function ensureToolTables(knex: Knex, options: {dryRun?: boolean} =
         // Who set the backend down: "operator" or "check" (backend:check only brings back its own).
         t.string('down_by', 32)
         t.bigInteger('state_changed_at')
+        // backend:check's consecutive results, so that a state change needs several in a row.
+        t.integer('check_failures').notNullable().defaultTo(0)
+        t.integer('check_successes').notNullable().defaultTo(0)
+        t.string('check_error', 255)
       },
     ],
     [

@@ -101,36 +101,45 @@ interface BackendRow {
   hostname: string
   hostip: string | null
   state: number | string | null
-  weight: number | string | null
-  tags: string | null
-  down_by: string | null
-  state_changed_at: number | string | null
+  weight?: number | string | null
+  tags?: string | null
+  down_by?: string | null
+  state_changed_at?: number | string | null
 }
 
 function fromRow(row: BackendRow): Backend {
   return {
-    downBy: (row.down_by as DownBy | null) ?? null,
+    downBy: (row.down_by as DownBy | undefined) ?? null,
     hostip: row.hostip === '' ? null : row.hostip,
     hostname: row.hostname,
     id: Number(row.id),
     state: Number(row.state ?? 0),
-    stateChangedAt: row.state_changed_at === null ? null : Number(row.state_changed_at),
+    stateChangedAt: row.state_changed_at === null || row.state_changed_at === undefined ? null : Number(row.state_changed_at),
     tags: row.tags ? row.tags.split(',') : [],
-    weight: row.weight === null ? DEFAULT_WEIGHT : Number(row.weight),
+    weight: row.weight === null || row.weight === undefined ? DEFAULT_WEIGHT : Number(row.weight),
   }
 }
 
 export class Backends {
+  /** Shard schemas created from the documentation have no state column. */
+  private readonly hasState: boolean
+  /** Tables from the documentation have no directorctl_backends (yet): weight 100, no tags. */
+  private readonly hasMeta: boolean
+
   constructor(
     private readonly knex: Knex,
     private readonly dialect: Dialect,
-    /** Shard schemas created from the documentation have no state column. */
-    private readonly hasState = true,
-  ) {}
+    schema: {hasState?: boolean; hasMeta?: boolean} = {},
+  ) {
+    this.hasState = schema.hasState ?? true
+    this.hasMeta = schema.hasMeta ?? true
+  }
 
   private select(db: Knex | Knex.Transaction = this.knex) {
-    const columns: (string | Knex.Raw)[] = ['b.id', 'b.hostname', 'b.hostip', 'm.weight', 'm.tags', 'm.down_by', 'm.state_changed_at']
+    const columns: (string | Knex.Raw)[] = ['b.id', 'b.hostname', 'b.hostip']
     columns.push(this.hasState ? 'b.state' : db.raw('0 as state'))
+    if (!this.hasMeta) return db(`${TABLES.backends} as b`).select(columns).orderBy('b.id')
+    columns.push('m.weight', 'm.tags', 'm.down_by', 'm.state_changed_at')
     return db(`${TABLES.backends} as b`).leftJoin(`${TABLES.backendMeta} as m`, 'm.backend_id', 'b.id').select(columns).orderBy('b.id')
   }
 

@@ -5,7 +5,7 @@
  */
 import type {Knex} from 'knex'
 
-import type {Dialect} from '../db/dialect.js'
+import {type Dialect, insertRows} from '../db/dialect.js'
 import {KEY_COLUMN, TABLES} from '../db/schema.js'
 import {InputError} from '../errors.js'
 import type {Mode} from '../settings.js'
@@ -151,10 +151,7 @@ export abstract class Mapping {
       const result: BatchResult = {collapsed: 0, done: [], skipped: []}
       const creates = moves.filter((m) => m.from === null)
       if (creates.length > 0) {
-        await trx(TABLES.mapping)
-          .insert(creates.map((m) => ({backend_id: m.to, [this.column]: m.key})))
-          .onConflict()
-          .ignore()
+        await insertRows(trx, this.dialect, TABLES.mapping, ['backend_id', this.column], creates.map((m) => [m.to, m.key]), {ignore: true})
         const landed = new Set(
           (await trx(TABLES.mapping).whereIn(this.column, creates.map((m) => m.key)).select('backend_id', this.column))
             .map((r: Record<string, unknown>) => `${this.castKey(r[this.column])}\u0000${Number(r.backend_id)}`),
@@ -186,6 +183,7 @@ export abstract class Mapping {
   async routesOf(keys: Key[]): Promise<Map<Key, number>> {
     const routes = new Map<Key, number>()
     const routed = new Set<Key>()
+    const several = new Set<Key>()
     for (let i = 0; i < keys.length; i += 5000) {
       const rows = await this.knex(TABLES.mapping)
         .leftJoin(TABLES.backends, `${TABLES.backends}.id`, `${TABLES.mapping}.backend_id`)
@@ -193,6 +191,7 @@ export abstract class Mapping {
         .select(`${TABLES.mapping}.backend_id as bid`, `${TABLES.backends}.id as exists_id`, `${TABLES.mapping}.${this.column} as k`)
       for (const r of rows) {
         const key = this.castKey(r.k)
+        if (routes.has(key)) several.add(key)
         if (r.exists_id !== null && r.exists_id !== undefined) {
           routes.set(key, Number(r.bid))
           routed.add(key)
@@ -200,6 +199,12 @@ export abstract class Mapping {
           routes.set(key, Number(r.bid))
         }
       }
+    }
+
+    // Row order differs between query shapes: ask exactly as the script does for these.
+    for (const key of several) {
+      const bid = await this.routeOf(key)
+      if (bid !== undefined) routes.set(key, bid)
     }
 
     return routes
