@@ -54,6 +54,14 @@ export abstract class Mapping {
     protected readonly dialect: Dialect,
   ) {}
 
+  knexOf(): Knex {
+    return this.knex
+  }
+
+  dialectOf(): Dialect {
+    return this.dialect
+  }
+
   get column(): 'user' | 'user_hash' {
     return KEY_COLUMN[this.mode]
   }
