@@ -9,8 +9,9 @@ import type {Key, Move} from './director/mapping.js'
 import {InputError} from './errors.js'
 import {Progress} from './output/progress.js'
 import {type ApplyResult, applyMoves} from './plan/apply.js'
-import {assignKeys, type Counts, countsJson, outflows, type RebalancePlan} from './plan/placement.js'
+import {assignKeys, type Counts, countsJson, outflows, planRebalance, type RebalancePlan} from './plan/placement.js'
 import type {Session} from './session.js'
+import type {Mode} from './settings.js'
 
 export interface PlanDocument {
   dryRun: boolean
@@ -34,6 +35,18 @@ export const planFlags = {
 }
 
 export abstract class PlanCommand<T extends typeof Command> extends BaseCommand<T> {
+  /** shard:rebalance and user:rebalance: the same plan, each for its own mode. */
+  protected async rebalance(mode: Mode): Promise<PlanDocument> {
+    const session = await this.writeSession()
+    if (session.mode !== mode) {
+      const other = mode === 'shard' ? 'user:rebalance' : 'shard:rebalance'
+      throw new InputError(`${this.id} is for ${mode} mode; this database is in ${session.mode} mode`, [`Use: directorctl ${other}`])
+    }
+
+    const plan = planRebalance(await session.backends.list(), await session.mapping.countsByBackend(), {maxMoves: this.maxMoves()})
+    return this.execute(session, await this.movesFor(session, plan), plan, 'moves')
+  }
+
   /** Fetch the keys the flows move (each donor's first keys in key order) and make moves. */
   protected async movesFor(session: Session, plan: RebalancePlan): Promise<Move[]> {
     const byDonor = new Map<number, Key[]>()

@@ -7,16 +7,10 @@
  *
  * JSON: {"mode", "backends": [{id, hostname, hostip, state, weight, tags}], "mappings": [[key, backendId], ...]}
  */
+import type {Backend} from '../director/backends.js'
 import type {Mode} from '../settings.js'
 
-export interface ExportBackend {
-  id: number
-  hostname: string
-  hostip: string | null
-  state: number
-  weight: number
-  tags: string[]
-}
+export type ExportBackend = Pick<Backend, 'id' | 'hostname' | 'hostip' | 'state' | 'weight' | 'tags'>
 
 export function csvField(value: string | number | null): string {
   const text = value === null ? '' : String(value)

@@ -1,5 +1,5 @@
 /** Reading operator files line by line, with line numbers for every complaint. */
-import {createReadStream} from 'node:fs'
+import {createReadStream, readFileSync} from 'node:fs'
 import {createInterface} from 'node:readline'
 
 import {InputError} from '../errors.js'
@@ -7,6 +7,15 @@ import {InputError} from '../errors.js'
 export interface Line {
   number: number
   text: string
+}
+
+/** A whole (small) input file; a missing or unreadable file is bad input (exit 2). */
+export function readTextFile(file: string): string {
+  try {
+    return readFileSync(file, 'utf8')
+  } catch (error) {
+    throw new InputError(`Cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`)
+  }
 }
 
 /** Lines of a file (or stdin for "-"), without the line ending; streams, so memory stays flat. */

@@ -1,6 +1,6 @@
 /** Run the built CLI (bin/run.js) as operators and scripts do: a real process, real exit codes. */
 import {spawn} from 'node:child_process'
-import {existsSync, mkdtempSync} from 'node:fs'
+import {existsSync, mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -15,8 +15,11 @@ export interface CliResult {
   json<T = unknown>(): T
 }
 
+const homes = mkdtempSync(path.join(tmpdir(), 'directorctl-homes-'))
+process.on('exit', () => rmSync(homes, {force: true, recursive: true}))
+
 /** An empty HOME so no operator config, ~/.my.cnf or ~/.pgpass leaks into tests. */
-export const cleanHome = () => mkdtempSync(path.join(tmpdir(), 'directorctl-home-'))
+export const cleanHome = () => mkdtempSync(path.join(homes, 'home-'))
 
 export async function runCli(args: string[], options: {env?: NodeJS.ProcessEnv; input?: string; home?: string} = {}): Promise<CliResult> {
   if (!existsSync(path.join(ROOT, 'dist', 'commands'))) throw new Error('dist/ is missing: run `npm run build` first (npm test does)')

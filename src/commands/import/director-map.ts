@@ -1,5 +1,3 @@
-import {readFileSync} from 'node:fs'
-
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand, writeFlags} from '../../base-command.js'
@@ -7,6 +5,7 @@ import {asciiLowercase, shardOf} from '../../director/hash.js'
 import {InputError} from '../../errors.js'
 import {BulkWriter} from '../../importers/bulk.js'
 import {parseMap} from '../../importers/director2x.js'
+import {readTextFile} from '../../importers/lines.js'
 import {countsJson} from '../../plan/placement.js'
 
 export interface ImportMapResult {
@@ -34,14 +33,7 @@ The backends must exist (import:director-tag or backend:add creates them). In sh
   }
 
   async run(): Promise<ImportMapResult> {
-    let text: string
-    try {
-      text = readFileSync(this.args.file, 'utf8')
-    } catch (error) {
-      throw new InputError(`Cannot read ${this.args.file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`)
-    }
-
-    const entries = parseMap(text, this.args.file)
+    const entries = parseMap(readTextFile(this.args.file), this.args.file)
     const session = await this.writeSession()
     const backends = await session.backends.list()
     const byIp = new Map(backends.filter((b) => b.hostip).map((b) => [b.hostip!, b.id]))

@@ -1,13 +1,12 @@
-import {readFileSync} from 'node:fs'
-
 import {Flags} from '@oclif/core'
 
 import {BaseCommand, writeFlags} from '../../base-command.js'
 import type {Backend} from '../../director/backends.js'
 import {shardOf} from '../../director/hash.js'
-import {InputError, RefusedError} from '../../errors.js'
+import {RefusedError} from '../../errors.js'
 import {BulkWriter} from '../../importers/bulk.js'
 import {type Dump, parseDump, parseMap, parseStatus, type StatusHost} from '../../importers/director2x.js'
+import {readTextFile} from '../../importers/lines.js'
 import {mapIndex, mergeHosts, ringsByTag, syncBackends, userLines, validateUsers} from '../../importers/migrate.js'
 import {Progress} from '../../output/progress.js'
 import {countsJson, weightTargets} from '../../plan/placement.js'
@@ -42,14 +41,6 @@ export interface ImportResult {
 
 const PLAN_LIMIT = 1000
 const SAMPLE_USERS = 10
-
-function readFile(file: string): string {
-  try {
-    return readFileSync(file, 'utf8')
-  } catch (error) {
-    throw new InputError(`Cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`)
-  }
-}
 
 export default class ImportDirectorTag extends BaseCommand<typeof ImportDirectorTag> {
   static description = `Migrate from the Dovecot 2.x director: hosts with tags and vhosts, and every user.
@@ -102,10 +93,10 @@ The whole user file is validated first (line numbers, nothing written on error);
   async run(): Promise<ImportResult> {
     const {flags} = this
     const lowercase = this.settings.lowercase
-    const dump: Dump | undefined = flags.dump ? parseDump(readFile(flags.dump), flags.dump) : undefined
-    const status: StatusHost[] | undefined = flags.status ? parseStatus(readFile(flags.status), flags.status) : undefined
+    const dump: Dump | undefined = flags.dump ? parseDump(readTextFile(flags.dump), flags.dump) : undefined
+    const status: StatusHost[] | undefined = flags.status ? parseStatus(readTextFile(flags.status), flags.status) : undefined
     const hosts = mergeHosts(dump, status)
-    const map = mapIndex(flags.map ? parseMap(readFile(flags.map), flags.map) : undefined, lowercase)
+    const map = mapIndex(flags.map ? parseMap(readTextFile(flags.map), flags.map) : undefined, lowercase)
     const summary = await validateUsers(flags.users, hosts, lowercase)
 
     const session = await this.writeSession()

@@ -1,8 +1,6 @@
 import {Flags} from '@oclif/core'
 
 import {type PlanDocument, PlanCommand, planFlags} from '../../plan-command.js'
-import {planRebalance} from '../../plan/placement.js'
-import {InputError} from '../../errors.js'
 
 export default class ShardRebalance extends PlanCommand<typeof ShardRebalance> {
   static description = `Move the fewest shards so that every backend holds its weight's share (shard mode).
@@ -21,9 +19,6 @@ Targets split the assigned shards over up backends with weight > 0, in proportio
   }
 
   async run(): Promise<PlanDocument> {
-    const session = await this.writeSession()
-    if (session.mode !== 'shard') throw new InputError('shard:rebalance is for shard mode; this database is in direct mode', ['Use: directorctl user:rebalance'])
-    const plan = planRebalance(await session.backends.list(), await session.mapping.countsByBackend(), {maxMoves: this.maxMoves()})
-    return this.execute(session, await this.movesFor(session, plan), plan, 'moves')
+    return this.rebalance('shard')
   }
 }

@@ -1,8 +1,6 @@
 import {Flags} from '@oclif/core'
 
 import {type PlanDocument, PlanCommand, planFlags} from '../../plan-command.js'
-import {planRebalance} from '../../plan/placement.js'
-import {InputError} from '../../errors.js'
 
 export default class UserRebalance extends PlanCommand<typeof UserRebalance> {
   static description = `Move the fewest users so that every backend holds its weight's share (direct mode).
@@ -20,9 +18,6 @@ Targets split the assigned users over up backends with weight > 0, in proportion
   }
 
   async run(): Promise<PlanDocument> {
-    const session = await this.writeSession()
-    if (session.mode !== 'direct') throw new InputError('user:rebalance is for direct mode; this database is in shard mode', ['Use: directorctl shard:rebalance'])
-    const plan = planRebalance(await session.backends.list(), await session.mapping.countsByBackend(), {maxMoves: this.maxMoves()})
-    return this.execute(session, await this.movesFor(session, plan), plan, 'moves')
+    return this.rebalance('direct')
   }
 }
