@@ -66,19 +66,39 @@ export async function* userLines(file: string, lowercase: boolean, errors?: Line
 export interface UsersSummary {
   users: number
   perTag: Map<string, number>
+  /** Lines that repeat an earlier line's user and tag: skipped when writing. */
+  repeats: Set<number>
+}
+
+/** A 53-bit hash of a string (cyrb53): one number per user keeps the duplicate check small. */
+export function hash53(text: string): number {
+  let h1 = 0xDE_AD_BE_EF
+  let h2 = 0x41_C6_CE_57
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i)
+    h1 = Math.imul(h1 ^ ch, 2_654_435_761)
+    h2 = Math.imul(h2 ^ ch, 1_597_334_677)
+  }
+
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2_246_822_507) ^ Math.imul(h2 ^ (h2 >>> 13), 3_266_489_909)
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2_246_822_507) ^ Math.imul(h1 ^ (h1 >>> 13), 3_266_489_909)
+  return 4_294_967_296 * (2_097_151 & h2) + (h1 >>> 0)
 }
 
 /**
  * Pass 1: validate the whole user file before anything is written: bad lines, a user listed
  * twice with different tags, and tags no host has are all reported with line numbers.
+ * Memory: one number pair per distinct user (a hash, and line and tag packed); a hash match is
+ * confirmed by reading the two lines again, so a collision is never mistaken for a duplicate.
  */
 export async function validateUsers(file: string, hosts: Host[], lowercase: boolean): Promise<UsersSummary> {
   const errors = new LineErrors(file)
   const knownTags = new Set(hosts.map((h) => h.tag))
-  const seen = new Map<string, number>()
+  const seen = new Map<number, number>()
   const tagIds = new Map<string, number>()
   const perTag = new Map<string, number>()
   const tagNames: string[] = []
+  const candidates: {first: number; later: number; tag: string; firstTag: string}[] = []
   let users = 0
   for await (const {line, tag, user} of userLines(file, lowercase, errors)) {
     if (!knownTags.has(tag)) {
@@ -92,17 +112,36 @@ export async function validateUsers(file: string, hosts: Host[], lowercase: bool
       tagIds.set(tag, tagId)
     }
 
-    // Packed: line number * 1024 + tag index, so the check stays one Map entry per user.
-    const previous = seen.get(user)
+    const key = hash53(user)
+    const previous = seen.get(key)
     if (previous !== undefined) {
-      const previousTag = previous % 1024
-      if (previousTag !== tagId) errors.add(line, `${user} has tag ${JSON.stringify(tag)} here but ${JSON.stringify(tagNames[previousTag])} on line ${Math.floor(previous / 1024)}`)
+      candidates.push({first: Math.floor(previous / 1024), firstTag: tagNames[previous % 1024], later: line, tag})
       continue
     }
 
-    seen.set(user, line * 1024 + tagId)
+    seen.set(key, line * 1024 + tagId)
     perTag.set(tag, (perTag.get(tag) ?? 0) + 1)
     users++
+  }
+
+  seen.clear()
+  const repeats = new Set<number>()
+  if (candidates.length > 0) {
+    const wanted = new Set(candidates.flatMap((c) => [c.first, c.later]))
+    const names = new Map<number, string>()
+    for await (const {line, user} of userLines(file, lowercase)) if (wanted.has(line)) names.set(line, user)
+    for (const c of candidates) {
+      const user = names.get(c.later)!
+      if (names.get(c.first) !== user) {
+        // Two users with one hash: both are real.
+        perTag.set(c.tag, (perTag.get(c.tag) ?? 0) + 1)
+        users++
+      } else if (c.tag === c.firstTag) {
+        repeats.add(c.later)
+      } else {
+        errors.add(c.later, `${user} has tag ${JSON.stringify(c.tag)} here but ${JSON.stringify(c.firstTag)} on line ${c.first}`)
+      }
+    }
   }
 
   errors.throwIfAny()
@@ -112,7 +151,7 @@ export async function validateUsers(file: string, hosts: Host[], lowercase: bool
     }
   }
 
-  return {perTag, users}
+  return {perTag, repeats, users}
 }
 
 /** Create or update a backend for every 2.x host (IP as hostname and hostip). Returns ip -> backend. */

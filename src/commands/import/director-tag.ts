@@ -158,12 +158,10 @@ The whole user file is validated first (line numbers, nothing written on error);
     }
 
     const progress = new Progress('importing', summary.users, {quiet: this.jsonEnabled()})
-    const seen = new Set<string>()
     let done = 0
     if (session.mode === 'direct') {
-      for await (const {tag, user} of userLines(flags.users, lowercase)) {
-        if (seen.has(user)) continue
-        seen.add(user)
+      for await (const {line, tag, user} of userLines(flags.users, lowercase)) {
+        if (summary.repeats.has(line)) continue
         const {backend, mapped} = choose(user, tag)
         placed.set(backend.id, (placed.get(backend.id) ?? 0) + 1)
         if (mapped !== undefined && mapped !== backend.hostip) result.changedVsMap++
@@ -171,14 +169,11 @@ The whole user file is validated first (line numbers, nothing written on error);
         await writer.add(user, backend.id)
         progress.update(++done)
       }
-
-      seen.clear()
     } else {
       // Shard mode: tally per shard, tag and backend (bounded by 65536 shards), then decide.
       const tally = new Map<number, Map<string, {backends: Map<number, number>; users: string[]; mapped: Map<number, number>}>>()
-      for await (const {tag, user} of userLines(flags.users, lowercase)) {
-        if (seen.has(user)) continue
-        seen.add(user)
+      for await (const {line, tag, user} of userLines(flags.users, lowercase)) {
+        if (summary.repeats.has(line)) continue
         const {backend, mapped} = choose(user, tag)
         placed.set(backend.id, (placed.get(backend.id) ?? 0) + 1)
         const shard = shardOf(user)
@@ -196,7 +191,6 @@ The whole user file is validated first (line numbers, nothing written on error);
         progress.update(++done)
       }
 
-      seen.clear()
       const conflicts: ShardConflict[] = []
       const decisions: [number, number][] = []
       let changing = 0
