@@ -37,6 +37,10 @@ export interface Dialect {
   createUniqueIndexSql(table: string, column: string, name: string): string[]
   /** Statements that add backends.state as the scripts need it. */
   addStateColumnSql(): string[]
+  /** Lock the rows a transaction reads (SQLite's write transactions lock the whole file already). */
+  lockRows<Q extends Knex.QueryBuilder>(query: Q): Q
+  /** SQL for "this column, compared byte for byte" (MySQL's default collations ignore case). */
+  exactColumn(column: string): string
 }
 
 /**
@@ -107,6 +111,8 @@ function rowsOf(result: unknown, engine: Engine): Record<string, unknown>[] {
 }
 
 const mysql: Dialect = {
+  exactColumn: (column) => `BINARY \`${column}\``,
+  lockRows: (query) => query.forUpdate() as typeof query,
   addStateColumnSql: () => ['ALTER TABLE backends ADD COLUMN state SMALLINT NOT NULL DEFAULT 0'],
   classify(error, where) {
     const e = errorOf(error)
@@ -170,6 +176,8 @@ function singleColumn(entries: {index: string; column: string}[]): string[] {
 }
 
 const postgres: Dialect = {
+  exactColumn: (column) => `"${column}"`,
+  lockRows: (query) => query.forUpdate() as typeof query,
   addStateColumnSql: () => ['ALTER TABLE backends ADD COLUMN state SMALLINT NOT NULL DEFAULT 0'],
   classify(error, where) {
     const e = errorOf(error)
@@ -235,6 +243,8 @@ const postgres: Dialect = {
 }
 
 const sqlite: Dialect = {
+  exactColumn: (column) => `"${column}"`,
+  lockRows: (query) => query,
   addStateColumnSql: () => ['ALTER TABLE backends ADD COLUMN state SMALLINT NOT NULL DEFAULT 0'],
   classify(error, where) {
     const e = errorOf(error)

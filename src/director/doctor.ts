@@ -82,7 +82,7 @@ export async function runDoctor(conn: Connection, options: DoctorOptions): Promi
   }
 
   if (mode === 'direct' && options.lowercase) {
-    const upper = await knex(TABLES.mapping).whereRaw(`${dialect.engine === 'mysql' ? 'BINARY ??' : '??'} <> lower(??)`, [column, column]).limit(SAMPLE).pluck(column)
+    const upper = await knex(TABLES.mapping).whereRaw(`${dialect.exactColumn(column)} <> lower(??)`, [column]).limit(SAMPLE).pluck(column)
     if (upper.length > 0) {
       add('uppercase-users', 'WARNING', `user names with capital letters (${upper.join(', ')}): Dovecot lowercases login names by default, so these rows are never matched`, 'Re-assign them lowercased (user:assign), or run with --no-lowercase if your auth_username_format keeps case')
     }

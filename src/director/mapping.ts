@@ -144,8 +144,7 @@ export abstract class Mapping {
 
   /** Every backend_id stored for the key, including ids with no backend row. */
   private async rawRows(db: Knex | Knex.Transaction, key: Key): Promise<number[]> {
-    const query = db(TABLES.mapping).where(this.column, key).select('backend_id')
-    if (this.dialect.engine !== 'sqlite') query.forUpdate()
+    const query = this.dialect.lockRows(db(TABLES.mapping).where(this.column, key).select('backend_id'))
     return (await query).map((r: {backend_id: number | string}) => Number(r.backend_id))
   }
 
