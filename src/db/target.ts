@@ -86,10 +86,13 @@ export function parseDbUrl(url: string, cwd = process.cwd()): DbTarget {
     if ((key === 'socket' && engine === 'mysql') || (key === 'host' && engine === 'postgres')) {
       if (!value.startsWith('/')) throw invalid(`${key}= must be an absolute path`)
       target.socket = value
+    } else if (key === 'port') {
+      if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 65_535) throw invalid('port= must be a port number')
+      target.port = Number(value)
     } else if (key === 'ssl' || key === 'sslmode') {
       target.ssl = !['0', 'false', 'disable', 'no'].includes(value.toLowerCase())
     } else {
-      const known = engine === 'mysql' ? 'socket, ssl' : 'host, ssl, sslmode'
+      const known = engine === 'mysql' ? 'socket, port, ssl' : 'host, port, ssl, sslmode'
       throw invalid(`unknown parameter "${key}" (known: ${known})`)
     }
   }

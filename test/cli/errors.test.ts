@@ -88,4 +88,15 @@ forEachEngine('directorctl on a database without the tables', ({db}) => {
     const withFile = await runCli(['backend:list', '--db', db().urlWithoutPassword, '--db-password-file', `${dir}/pw`, '--json'])
     assert.equal(withFile.code, 0, withFile.stderr)
   })
+
+  it('connects over the UNIX socket (?socket= for MySQL, ?host= for PostgreSQL)', async function () {
+    const server = db().server
+    if (!server?.socket) this.skip()
+    const url = db().engine === 'mysql'
+      ? `mysql://directorctl@localhost/${db().name}?socket=${server!.socket}`
+      : `postgres://directorctl@/${db().name}?host=${server!.socket}&port=${server!.port}`
+    const r = await runCli(['backend:list', '--db', url, '--json', '--verbose'], {env: {DIRECTORCTL_DB_PASSWORD: TEST_PASSWORD}})
+    assert.equal(r.code, 0, r.stderr)
+    assert.deepEqual(r.json(), [])
+  })
 })
