@@ -5,4 +5,6 @@ module.exports = {
   spec: process.env.SPEC ? process.env.SPEC.split(',') : ['test/**/*.test.ts'],
   timeout: 30000,
   reporter: './test/helpers/reporter.cjs',
+  // Leave nothing running after the last test (servers are stopped by the root hooks).
+  exit: true,
 }

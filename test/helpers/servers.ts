@@ -61,14 +61,20 @@ export async function freePort(): Promise<number> {
   })
 }
 
-const children = new Set<ChildProcess>()
+const children = new Map<ChildProcess, string>()
+// Servers never keep the test process alive (unref below); whatever is still running when it
+// exits is killed and its data directory removed.
 process.on('exit', () => {
-  for (const child of children) child.kill('SIGKILL')
+  for (const [child, dir] of children) {
+    child.kill('SIGKILL')
+    rmSync(dir, {force: true, recursive: true})
+  }
 })
 
-function startProcess(command: string, args: string[], options: {uid?: number; gid?: number; logFile: string}): ChildProcess {
+function startProcess(command: string, args: string[], options: {uid?: number; gid?: number; dir: string}): ChildProcess {
   const child = spawn(command, args, {gid: options.gid, stdio: 'ignore', uid: options.uid})
-  children.add(child)
+  child.unref()
+  children.set(child, options.dir)
   child.on('exit', () => children.delete(child))
   return child
 }
@@ -104,6 +110,7 @@ async function stopChild(child: ChildProcess, dir: string): Promise<void> {
 export async function startMariaDb(): Promise<RunningServer> {
   const binary = findFirst(MARIADB_BINARIES)
   if (!binary) throw new Error('MariaDB is not installed (apt-get install mariadb-server)')
+  process.stderr.write('[test servers] starting MariaDB\n')
   const dir = mkdtempSync(path.join(tmpdir(), 'directorctl-mariadb-'))
   const asRoot = process.getuid?.() === 0
   const userArgs = asRoot ? ['--user=root'] : []
@@ -131,7 +138,7 @@ export async function startMariaDb(): Promise<RunningServer> {
     `--pid-file=${dir}/mysqld.pid`,
     `--log-error=${dir}/error.log`,
     ...userArgs,
-  ], {logFile: `${dir}/error.log`})
+  ], {dir})
 
   const admin = () => knexFactory({client: 'mysql2', connection: {socketPath: socket, user: 'root'}, pool: {max: 1, min: 0}, log: quiet})
   await waitFor('MariaDB', child, async () => {
@@ -169,6 +176,7 @@ export async function startMariaDb(): Promise<RunningServer> {
 export async function startPostgres(): Promise<RunningServer> {
   const binDir = findFirst(PG_BIN_DIRS)
   if (!binDir) throw new Error('PostgreSQL is not installed (apt-get install postgresql)')
+  process.stderr.write('[test servers] starting PostgreSQL\n')
   const dir = mkdtempSync(path.join(tmpdir(), 'directorctl-pg-'))
   // initdb refuses to run as root: run the server as the postgres system user then.
   const asRoot = process.getuid?.() === 0
@@ -198,7 +206,7 @@ export async function startPostgres(): Promise<RunningServer> {
     '-c', 'full_page_writes=off',
     '-c', 'max_connections=300',
     '-c', 'shared_buffers=128MB',
-  ], {...ids, logFile: `${dir}/log`})
+  ], {...ids, dir})
 
   const admin = () => knexFactory({client: 'pg', connection: {database: 'postgres', host: '127.0.0.1', password: TEST_PASSWORD, port, user: 'postgres'}, pool: {max: 1, min: 0}, log: quiet})
   await waitFor('PostgreSQL', child, async () => {
