@@ -43,7 +43,7 @@ export async function runDoctor(conn: Connection, options: DoctorOptions): Promi
   const hasTool = await knex.schema.hasTable(TABLES.backendMeta)
 
   if (!hasState) {
-    add('state-column', 'CRITICAL', 'backends has no state column: the scripts prepare "WHERE state = 0" and its auth process fails at start-up', 'directorctl schema:upgrade')
+    add('state-column', 'CRITICAL', 'backends has no state column: the scripts prepare "WHERE state = 0", so the proxies\' auth process fails at start-up', 'directorctl schema:upgrade')
   }
 
   if (dialect.engine === 'postgres' && mode === 'direct') {
