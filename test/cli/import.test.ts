@@ -13,7 +13,7 @@ import {fileURLToPath} from 'node:url'
 import {TABLES} from '../../src/db/schema.js'
 import {asciiLowercase, shardOf} from '../../src/director/hash.js'
 import {cleanHome, ROOT, runCli} from '../helpers/cli.js'
-import {forEachEngine, type TestDatabase} from '../helpers/engines.js'
+import {createTestDatabase, forEachEngine, type TestDatabase} from '../helpers/engines.js'
 
 const DATA = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../shared/data/director-2x')
 const data = (name: string) => path.join(DATA, name)
@@ -152,7 +152,6 @@ forEachEngine('export and import:csv', ({db}) => {
     assert.equal(exported.code, 0, exported.stderr)
     const jsonExport = await cli(src, 'export', '--format', 'json')
     JSON.parse(jsonExport.stdout)
-    const {createTestDatabase} = await import('../helpers/engines.js')
     for (const [name, text] of [['csv', exported.stdout], ['json', jsonExport.stdout]]) {
       const target = await createTestDatabase(db().engine)
       try {
@@ -178,7 +177,7 @@ forEachEngine('export and import:csv', ({db}) => {
 
   it('a killed import run again finishes without duplicates', async function () {
     this.timeout(120_000)
-    const target = await (await import('../helpers/engines.js')).createTestDatabase(db().engine)
+    const target = await createTestDatabase(db().engine)
     try {
       const env = {DIRECTORCTL_DB: target.url}
       assert.equal((await runCli(['schema:init', '--mode', 'direct'], {env})).code, 0)
