@@ -1,6 +1,6 @@
 /** backend:up and backend:down differ only in the direction. */
 import {backendArg, BaseCommand, writeFlags} from './base-command.js'
-import {type BackendJson, backendsJson} from './output/backends.js'
+import {type BackendJson, backendView} from './output/backends.js'
 
 export abstract class BackendStateCommand extends BaseCommand<typeof BackendStateCommand> {
   static args = {backend: backendArg()}
@@ -16,12 +16,10 @@ export abstract class BackendStateCommand extends BaseCommand<typeof BackendStat
     } else {
       await session.backends.setState(backend.id, this.up, 'operator')
       await this.audit({backend: backend.id, state: word})
-      const counts = await session.mapping.countsByBackend()
-      const tail = this.up ? 'it takes new users' : `no new users; its ${counts.get(backend.id) ?? 0} ${session.mapping.keyNoun}(s) stay until moved (backend:drain)`
+      const tail = this.up ? 'it takes new users' : `no new users; its ${await session.mapping.countFor(backend.id)} ${session.mapping.keyNoun}(s) stay until moved (backend:drain)`
       this.out(`Backend ${backend.id} (${backend.hostname}) is ${word}: ${tail}`)
     }
 
-    const [all, counts] = await Promise.all([session.backends.list(), session.mapping.countsByBackend()])
-    return backendsJson(all, counts).find((b) => b.id === backend.id)!
+    return backendView(session, backend.id)
   }
 }

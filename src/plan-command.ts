@@ -5,11 +5,12 @@
 import {type Command, Flags} from '@oclif/core'
 
 import {BaseCommand, proxyFlags, writeFlags} from './base-command.js'
+import type {Backend} from './director/backends.js'
 import type {Key, Move} from './director/mapping.js'
 import {InputError} from './errors.js'
 import {Progress} from './output/progress.js'
 import {type ApplyResult, applyMoves} from './plan/apply.js'
-import {assignKeys, type Counts, countsJson, outflows, planRebalance, type RebalancePlan} from './plan/placement.js'
+import {assignKeys, type Counts, countsJson, outflows, planDrain, planRebalance, type RebalancePlan} from './plan/placement.js'
 import type {Session} from './session.js'
 import type {Mode} from './settings.js'
 
@@ -44,6 +45,18 @@ export abstract class PlanCommand<T extends typeof Command> extends BaseCommand<
     }
 
     const plan = planRebalance(await session.backends.list(), await session.mapping.countsByBackend(), {maxMoves: this.maxMoves()})
+    return this.execute(session, await this.movesFor(session, plan), plan, 'moves')
+  }
+
+  /** backend:drain, remove --drain and check --drain-after: down first, then everything off it. */
+  protected async drain(session: Session, backend: Backend): Promise<PlanDocument> {
+    const backends = (await session.backends.list()).map((b) => (b.id === backend.id ? {...b, state: 1} : b))
+    const plan = planDrain(backends, await session.mapping.countsByBackend(), backend.id)
+    if (!this.dryRun && backend.state === 0) {
+      await session.backends.setState(backend.id, false)
+      this.note(`backend ${backend.hostname} is down: no new ${session.mapping.keyNoun}s`)
+    }
+
     return this.execute(session, await this.movesFor(session, plan), plan, 'moves')
   }
 

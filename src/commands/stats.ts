@@ -105,7 +105,7 @@ export default class StatsCommand extends BaseCommand<typeof StatsCommand> {
       rebalanceMoves: moves,
     }
     if (session.mode === 'shard') {
-      stats.shardsFilled = Number((await session.conn.knex('user_backend').countDistinct({n: 'user_hash'}).first())?.n ?? 0)
+      stats.shardsFilled = await session.mapping.distinctKeys()
     }
 
     let text: string

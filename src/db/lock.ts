@@ -61,14 +61,21 @@ export class RunLock {
   ) {}
 
   static async read(knex: Knex, name = DEFAULT_NAME): Promise<LockInfo | undefined> {
+    return (await RunLock.readRow(knex, name))?.info
+  }
+
+  private static async readRow(knex: Knex, name: string): Promise<{info: LockInfo; token: string} | undefined> {
     const row = await knex(TABLES.lock).where('name', name).first()
     if (!row) return undefined
     return {
-      acquiredAt: Number(row.acquired_at),
-      heartbeatAt: Number(row.heartbeat_at),
-      holder: row.holder,
-      host: row.host,
-      pid: Number(row.pid),
+      info: {
+        acquiredAt: Number(row.acquired_at),
+        heartbeatAt: Number(row.heartbeat_at),
+        holder: row.holder,
+        host: row.host,
+        pid: Number(row.pid),
+      },
+      token: row.token,
     }
   }
 
@@ -98,19 +105,18 @@ export class RunLock {
         if (!dialect.isUniqueViolation(error)) throw error
       }
 
-      const row = await knex(TABLES.lock).where('name', name).first()
+      const row = await RunLock.readRow(knex, name)
       if (!row) continue
-      const info = await RunLock.read(knex, name)
-      if (info && isStale(info, now(), staleMs)) {
+      const {info} = row
+      if (isStale(info, now(), staleMs)) {
         // Compare-and-delete: only the stale row we looked at, never a fresh holder's.
         await knex(TABLES.lock).where({name, token: row.token}).delete()
         continue
       }
 
       if (now() >= deadline) {
-        const since = info ? new Date(info.acquiredAt).toISOString() : 'unknown'
         throw new LockedError(
-          `Another run holds the lock: ${info?.holder ?? 'unknown'} (host ${info?.host}, pid ${info?.pid}, since ${since})`,
+          `Another run holds the lock: ${info.holder} (host ${info.host}, pid ${info.pid}, since ${new Date(info.acquiredAt).toISOString()})`,
           ['Wait for it to finish, or pass --lock-wait SECONDS. A killed run\'s lock is taken over once it is stale (2 minutes).'],
         )
       }

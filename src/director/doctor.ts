@@ -10,6 +10,7 @@ import {planRebalance} from '../plan/placement.js'
 import type {Mode} from '../settings.js'
 import {Backends} from './backends.js'
 import {SHARD_COUNT} from './hash.js'
+import {mappingFor} from './mapping.js'
 
 export type Severity = 'OK' | 'WARNING' | 'CRITICAL'
 
@@ -88,10 +89,10 @@ export async function runDoctor(conn: Connection, options: DoctorOptions): Promi
     }
   }
 
-  const counts = new Map<number, number>()
-  for (const r of await knex(TABLES.mapping).select('backend_id').count({n: '*'}).groupBy('backend_id')) counts.set(Number((r as {backend_id: number}).backend_id), Number(r.n))
+  const mapping = mappingFor(mode, knex, dialect)
+  const counts = await mapping.countsByBackend()
   if (mode === 'shard') {
-    const filled = Number((await knex(TABLES.mapping).countDistinct({n: column}).first())?.n ?? 0)
+    const filled = await mapping.distinctKeys()
     if (filled < SHARD_COUNT) add('unfilled-shards', 'WARNING', `${SHARD_COUNT - filled} of ${SHARD_COUNT} shards are unfilled: the proxies assign them at random on first login, and can race`, 'directorctl shard:fill')
   }
 

@@ -99,6 +99,11 @@ export abstract class Mapping {
     return new Map(rows.map((r) => [Number((r as {backend_id: number | string}).backend_id), Number(r.n)]))
   }
 
+  /** How many distinct keys have a row (shard mode: filled shards). */
+  async distinctKeys(): Promise<number> {
+    return Number((await this.knex(TABLES.mapping).countDistinct({n: this.column}).first())?.n ?? 0)
+  }
+
   async countFor(backendId: number): Promise<number> {
     const row = await this.knex(TABLES.mapping).where('backend_id', backendId).count({n: '*'}).first()
     return Number(row?.n ?? 0)

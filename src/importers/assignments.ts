@@ -6,7 +6,7 @@ import type {Backend} from '../director/backends.js'
 import type {Key, Mapping, Move} from '../director/mapping.js'
 import {userNameProblem} from '../director/user.js'
 import {asciiLowercase} from '../director/hash.js'
-import {LineErrors, readLines, splitFields} from './lines.js'
+import {fieldsOf, LineErrors, readLines} from './lines.js'
 
 export interface Assignment {
   line: number
@@ -35,13 +35,8 @@ export async function parseAssignmentFile(
 
   for await (const {number, text} of readLines(file)) {
     if (text.trim() === '' || text.startsWith('#')) continue
-    let fields: string[]
-    try {
-      fields = splitFields(text)
-    } catch (error) {
-      errors.add(number, (error as Error).message)
-      continue
-    }
+    const fields = fieldsOf(text, number, errors)
+    if (!fields) continue
 
     if (fields.length !== 2) {
       errors.add(number, `expected 2 fields (user, backend), found ${fields.length}`)

@@ -71,6 +71,16 @@ export function splitFields(text: string): string[] {
   return fields
 }
 
+/** The fields of a line, or undefined after reporting why it cannot be split. */
+export function fieldsOf(text: string, line: number, errors?: LineErrors): string[] | undefined {
+  try {
+    return splitFields(text)
+  } catch (error) {
+    errors?.add(line, (error as Error).message)
+    return undefined
+  }
+}
+
 /** Collects bad lines so that one run reports all of them (up to a limit). */
 export class LineErrors {
   readonly messages: string[] = []

@@ -8,7 +8,7 @@ import {DirectorRing} from '../director/ring.js'
 import {userNameProblem} from '../director/user.js'
 import {InputError, RefusedError} from '../errors.js'
 import type {DirectorHost, Dump, MapEntry, StatusHost} from './director2x.js'
-import {LineErrors, readLines, splitFields} from './lines.js'
+import {fieldsOf, LineErrors, readLines} from './lines.js'
 
 export interface Host {
   ip: string
@@ -40,13 +40,8 @@ export interface UserLine {
 export async function* userLines(file: string, lowercase: boolean, errors?: LineErrors): AsyncGenerator<UserLine> {
   for await (const {number, text} of readLines(file)) {
     if (text.trim() === '' || text.startsWith('#')) continue
-    let fields: string[]
-    try {
-      fields = splitFields(text)
-    } catch (error) {
-      errors?.add(number, (error as Error).message)
-      continue
-    }
+    const fields = fieldsOf(text, number, errors)
+    if (!fields) continue
 
     if (fields.length > 2) {
       errors?.add(number, `expected "user<TAB>tag", found ${fields.length} fields`)

@@ -1,5 +1,6 @@
 /** How a backend is shown: the contract's JSON shape and the human table. */
 import type {Backend} from '../director/backends.js'
+import type {Session} from '../session.js'
 import {type Column, formatTable, percent} from './table.js'
 
 export interface BackendJson {
@@ -39,6 +40,12 @@ export function backendsJson(backends: Backend[], counts: Map<number, number>): 
     upWeight: backends.filter((b) => b.state === 0).reduce((sum, b) => sum + b.weight, 0),
   }
   return backends.map((b) => backendJson(b, counts.get(b.id) ?? 0, totals))
+}
+
+/** One backend in backend:list's shape (its share needs every backend's counts). */
+export async function backendView(session: Session, id: number): Promise<BackendJson> {
+  const [all, counts] = await Promise.all([session.backends.list(), session.mapping.countsByBackend()])
+  return backendsJson(all, counts).find((b) => b.id === id)!
 }
 
 export function stateName(state: number, downBy?: string | null): string {

@@ -8,7 +8,6 @@ import {DEFAULT_PORTS, parseDuration, type Protocol, probeWithRetries} from '../
 import {InputError} from '../../errors.js'
 import {formatTable} from '../../output/table.js'
 import {type PlanDocument, PlanCommand, planFlags} from '../../plan-command.js'
-import {planDrain} from '../../plan/placement.js'
 import {prepareForWrites} from '../../session.js'
 
 export interface CheckRow {
@@ -68,8 +67,7 @@ Consecutive results are kept in the database. With --set-state, a backend that f
         if ((await session.mapping.countFor(backend.id)) === 0) continue
         this.note(`backend ${backend.hostname} has been down for over ${flags['drain-after']}: draining it`)
         await this.writeSession()
-        const plan = planDrain(await session.backends.list(), await session.mapping.countsByBackend(), backend.id)
-        drained.push(await this.execute(session, await this.movesFor(session, plan), plan, 'moves'))
+        drained.push(await this.drain(session, backend))
         row.action = 'drained'
       }
 

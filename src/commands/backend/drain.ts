@@ -1,6 +1,5 @@
 import {backendArg} from '../../base-command.js'
 import {type PlanDocument, PlanCommand, planFlags} from '../../plan-command.js'
-import {planDrain} from '../../plan/placement.js'
 
 export default class BackendDrain extends PlanCommand<typeof BackendDrain> {
   static args = {backend: backendArg('Backend to empty (id or hostname).')}
@@ -18,15 +17,6 @@ Only the drained backend's users or shards move. Refuses (exit 4) when no other 
 
   async run(): Promise<PlanDocument> {
     const session = await this.writeSession()
-    const backend = await session.backends.find(this.args.backend)
-    const backends = await session.backends.list()
-    const counts = await session.mapping.countsByBackend()
-    const plan = planDrain(backends.map((b) => (b.id === backend.id ? {...b, state: 1} : b)), counts, backend.id)
-    if (!this.dryRun && backend.state === 0) {
-      await session.backends.setState(backend.id, false)
-      this.note(`backend ${backend.hostname} is down: no new ${session.mapping.keyNoun}s`)
-    }
-
-    return this.execute(session, await this.movesFor(session, plan), plan, 'moves')
+    return this.drain(session, await session.backends.find(this.args.backend))
   }
 }

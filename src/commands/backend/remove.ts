@@ -4,7 +4,6 @@ import {backendArg} from '../../base-command.js'
 import {TABLES} from '../../db/schema.js'
 import {InputError} from '../../errors.js'
 import {type PlanDocument, PlanCommand, planFlags} from '../../plan-command.js'
-import {planDrain} from '../../plan/placement.js'
 
 export interface BackendRemoveResult {
   id: number
@@ -41,9 +40,7 @@ With --drain its users or shards are first moved to the other backends by weight
     let mapped = await session.mapping.countFor(backend.id)
     let drain: PlanDocument | undefined
     if (mapped > 0 && this.flags.drain) {
-      const plan = planDrain((await session.backends.list()).map((b) => (b.id === backend.id ? {...b, state: 1} : b)), await session.mapping.countsByBackend(), backend.id)
-      if (!this.dryRun) await session.backends.setState(backend.id, false)
-      drain = await this.execute(session, await this.movesFor(session, plan), plan, 'moves')
+      drain = await this.drain(session, backend)
       if (this.dryRun) return {discarded: 0, drain, dryRun: true, hostname: backend.hostname, id: backend.id, removed: false}
       mapped = await session.mapping.countFor(backend.id)
       if (mapped > 0) throw new InputError(`Backend ${backend.id} still has ${mapped} mapping(s) after draining (changed meanwhile); run again`)

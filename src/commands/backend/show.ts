@@ -1,5 +1,5 @@
 import {backendArg, BaseCommand} from '../../base-command.js'
-import {type BackendJson, backendsJson, stateName} from '../../output/backends.js'
+import {type BackendJson, backendView, stateName} from '../../output/backends.js'
 
 export default class BackendShow extends BaseCommand<typeof BackendShow> {
   static args = {backend: backendArg()}
@@ -9,8 +9,7 @@ export default class BackendShow extends BaseCommand<typeof BackendShow> {
   async run(): Promise<BackendJson> {
     const session = await this.session()
     const backend = await session.backends.find(this.args.backend)
-    const [all, counts] = await Promise.all([session.backends.list(), session.mapping.countsByBackend()])
-    const shown = backendsJson(all, counts).find((b) => b.id === backend.id)!
+    const shown = await backendView(session, backend.id)
     const noun = session.mapping.keyNoun
     this.out([
       `id:        ${shown.id}`,

@@ -3,7 +3,7 @@ import {Flags} from '@oclif/core'
 import {backendArg, BaseCommand, writeFlags} from '../../base-command.js'
 import type {BackendChanges} from '../../director/backends.js'
 import {InputError} from '../../errors.js'
-import {type BackendJson, backendsJson} from '../../output/backends.js'
+import {type BackendJson, backendView} from '../../output/backends.js'
 
 export default class BackendUpdate extends BaseCommand<typeof BackendUpdate> {
   static args = {backend: backendArg()}
@@ -39,7 +39,6 @@ export default class BackendUpdate extends BaseCommand<typeof BackendUpdate> {
       this.out(`Updated backend ${backend.id}`)
     }
 
-    const [all, counts] = await Promise.all([session.backends.list(), session.mapping.countsByBackend()])
-    return backendsJson(all, counts).find((b) => b.id === backend.id)!
+    return backendView(session, backend.id)
   }
 }

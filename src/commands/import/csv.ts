@@ -10,7 +10,7 @@ import {userNameProblem} from '../../director/user.js'
 import {DirectorError, InputError} from '../../errors.js'
 import {BulkWriter} from '../../importers/bulk.js'
 import type {ExportBackend} from '../../importers/exchange.js'
-import {LineErrors, readLines, splitFields} from '../../importers/lines.js'
+import {fieldsOf, LineErrors, readLines} from '../../importers/lines.js'
 import {countsJson} from '../../plan/placement.js'
 
 export interface ImportCsvResult {
@@ -79,13 +79,8 @@ The whole file is validated first (line numbers; nothing written on error). Back
           continue
         }
 
-        let fields: string[]
-        try {
-          fields = splitFields(text)
-        } catch (error) {
-          if (validate) errors.add(number, (error as Error).message)
-          continue
-        }
+        const fields = fieldsOf(text, number, validate ? errors : undefined)
+        if (!fields) continue
 
         if (fields[0] === 'backend') {
           if (validate) {

@@ -44,8 +44,9 @@ Shard mode stores shards, not user names, so there is nothing to list: pass --us
     }
 
     if (this.flags['users-file']) {
-      for (const row of await this.fromFile(this.flags['users-file'], session.mapping.keyOf.bind(session.mapping), session.mode === 'shard')) {
-        const routes = await session.mapping.routesOf([row.key])
+      const named = await this.fromFile(this.flags['users-file'], session.mapping.keyOf.bind(session.mapping), session.mode === 'shard')
+      const routes = await session.mapping.routesOf(named.map((r) => r.key))
+      for (const row of named) {
         const bid = routes.get(row.key) ?? null
         if (only !== undefined && bid !== only) continue
         emit({backend: bid, hostname: bid === null ? null : (backends.get(bid)?.hostname ?? null), shard: row.shard, user: row.user})
